@@ -1,0 +1,144 @@
+# Helper functions: one per kind of target.
+
+cmake_path(GET CMAKE_CURRENT_LIST_DIR PARENT_PATH WORKBOOK_ROOT)
+
+# Resolve WORKBOOK_IMPL to a directory.
+if(WORKBOOK_IMPL STREQUAL "exercises" OR WORKBOOK_IMPL STREQUAL "solutions")
+  set(WORKBOOK_IMPL_DIR "${WORKBOOK_ROOT}/${WORKBOOK_IMPL}")
+else()
+  cmake_path(ABSOLUTE_PATH WORKBOOK_IMPL BASE_DIRECTORY "${WORKBOOK_ROOT}"
+             NORMALIZE OUTPUT_VARIABLE WORKBOOK_IMPL_DIR)
+endif()
+if(NOT IS_DIRECTORY "${WORKBOOK_IMPL_DIR}")
+  message(FATAL_ERROR "WORKBOOK_IMPL=${WORKBOOK_IMPL}: no such directory (${WORKBOOK_IMPL_DIR}). "
+                      "Use exercises, solutions, or a directory laid out like solutions/.")
+endif()
+message(STATUS "Workbook: testing the implementation in ${WORKBOOK_IMPL_DIR}")
+
+# Warnings for every target of ours.
+add_library(workbook_warnings INTERFACE)
+target_compile_options(workbook_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow)
+
+# Adds the sanitizer flags to every target defined after this call in this directory and
+# below, GoogleTest included (it must share the tests' flags, or TSan sees its own locking
+# as races).
+macro(workbook_enable_sanitizer)
+  if(WORKBOOK_SANITIZER STREQUAL "thread")
+    set(CMAKE_REQUIRED_FLAGS "-fsanitize=thread")
+    set(CMAKE_REQUIRED_LINK_OPTIONS "-fsanitize=thread")
+    check_cxx_source_compiles("int main() { return 0; }" WORKBOOK_HAVE_TSAN)
+    unset(CMAKE_REQUIRED_FLAGS)
+    unset(CMAKE_REQUIRED_LINK_OPTIONS)
+    if(NOT WORKBOOK_HAVE_TSAN)
+      if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        workbook_require_package("ThreadSanitizer's runtime for clang" libclang-rt-dev)
+      else()
+        workbook_require_package("ThreadSanitizer's runtime for g++ (libtsan)" libtsan2)
+      endif()
+    endif()
+    add_compile_options(-fsanitize=thread -g -O1 -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=thread)
+  elseif(NOT WORKBOOK_SANITIZER STREQUAL "none")
+    message(FATAL_ERROR "WORKBOOK_SANITIZER must be thread or none, not ${WORKBOOK_SANITIZER}")
+  endif()
+endmacro()
+
+function(workbook_add_googletest)
+  set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+  set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+  add_subdirectory("${WORKBOOK_GOOGLETEST_SOURCE}" "${CMAKE_BINARY_DIR}/googletest" EXCLUDE_FROM_ALL SYSTEM)
+endfunction()
+
+# The ctest test names of a suite, read from its TEST(...) lines: the list is known at
+# configure time, so a topic whose code does not compile still shows its tests (failing).
+function(workbook_read_test_names source out_var)
+  file(STRINGS "${source}" lines REGEX "^[ \t]*TEST(_F)?[ \t]*\\(")
+  set(names "")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^[ \t]*TEST(_F)?[ \t]*\\([ \t]*([A-Za-z0-9_]+)[ \t]*,[ \t]*([A-Za-z0-9_]+)[ \t]*\\)")
+      set(name "${CMAKE_MATCH_2}.${CMAKE_MATCH_3}")
+      if(NOT name MATCHES "(^|\\.)DISABLED_")
+        list(APPEND names "${name}")
+      endif()
+    endif()
+  endforeach()
+  set(${out_var} "${names}" PARENT_SCOPE)
+endfunction()
+
+# One test executable for a topic's suite, built against the headers in include_dir.
+function(workbook_add_suite_executable target source include_dir)
+  add_executable(${target} ${source})
+  target_include_directories(${target} PRIVATE "${include_dir}" "${WORKBOOK_ROOT}/exercises/common")
+  target_link_libraries(${target} PRIVATE workbook_test_support workbook_warnings)
+endfunction()
+
+# workbook_topic(NN_name): the suite tests/NN_name/NN... built against the chosen
+# implementation, one ctest test per TEST(), labelled by topic; with WORKBOOK_MUTANTS, one
+# more test per mutant.
+function(workbook_topic topic_dir)
+  string(REGEX REPLACE "^[0-9]+_" "" topic "${topic_dir}")
+  file(GLOB sources CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/*_test.cpp")
+  list(LENGTH sources count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "tests/${topic_dir} must hold exactly one *_test.cpp (found ${count})")
+  endif()
+  workbook_read_test_names("${sources}" tests)
+
+  set(exe "${topic}_test")
+  workbook_add_suite_executable(${exe} "${sources}" "${WORKBOOK_IMPL_DIR}/${topic_dir}")
+
+  # Each topic builds itself as the first step of its tests, so `ctest -L topic` after an edit
+  # rebuilds what changed, and a compile error in one topic leaves the others running.
+  add_test(NAME ${topic}.build
+           COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target ${exe})
+  set_tests_properties(${topic}.build PROPERTIES
+    FIXTURES_SETUP ${topic}_built RESOURCE_LOCK workbook_build TIMEOUT 600)
+  set_property(TEST ${topic}.build PROPERTY LABELS ${topic} ${topic_dir} build)
+
+  foreach(test IN LISTS tests)
+    add_test(NAME ${topic}.${test}
+             COMMAND workbook_run --timeout ${WORKBOOK_TEST_TIMEOUT} --
+                     $<TARGET_FILE:${exe}> --gtest_filter=${test})
+    math(EXPR backstop "${WORKBOOK_TEST_TIMEOUT} + 30")
+    set_tests_properties(${topic}.${test} PROPERTIES
+      FIXTURES_REQUIRED ${topic}_built TIMEOUT ${backstop})
+    set_property(TEST ${topic}.${test} PROPERTY LABELS ${topic} ${topic_dir})
+  endforeach()
+
+  if(WORKBOOK_MUTANTS)
+    workbook_topic_mutants(${topic_dir} ${topic} "${sources}")
+  endif()
+endfunction()
+
+# Each tests/NN_name/mutants/<bug>.hpp is the reference with one mistake. It replaces the
+# topic's one solution header in an overlay directory; the mutant's test passes when at least
+# one test of the suite fails on it (the launcher runs them one process each).
+function(workbook_topic_mutants topic_dir topic source)
+  file(GLOB headers "${WORKBOOK_ROOT}/solutions/${topic_dir}/*.hpp")
+  list(LENGTH headers count)
+  if(NOT count EQUAL 1)
+    message(FATAL_ERROR "solutions/${topic_dir} must hold exactly one header for the mutants (found ${count})")
+  endif()
+  cmake_path(GET headers FILENAME header)
+  file(GLOB mutants CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/mutants/*.hpp")
+  list(LENGTH mutants mutant_count)
+  if(mutant_count LESS 5)
+    message(FATAL_ERROR "tests/${topic_dir}/mutants holds ${mutant_count} mutants; every topic keeps at least five")
+  endif()
+  foreach(mutant IN LISTS mutants)
+    cmake_path(GET mutant STEM bug)
+    file(STRINGS "${mutant}" first_line LIMIT_COUNT 1)
+    if(NOT first_line MATCHES "^// BUG: ")
+      message(FATAL_ERROR "${mutant}: the first line must be '// BUG: <the mistake>'")
+    endif()
+    set(overlay "${CMAKE_BINARY_DIR}/mutants/${topic_dir}/${bug}")
+    configure_file("${mutant}" "${overlay}/${header}" COPYONLY)
+    set(exe "${topic}_mutant_${bug}")
+    workbook_add_suite_executable(${exe} "${source}" "${overlay}")
+    add_test(NAME mutant.${topic}.${bug}
+             COMMAND workbook_run --expect-caught --timeout ${WORKBOOK_TEST_TIMEOUT}
+                     --what "${mutant}" -- $<TARGET_FILE:${exe}>)
+    set_tests_properties(mutant.${topic}.${bug} PROPERTIES TIMEOUT 900)
+    set_property(TEST mutant.${topic}.${bug} PROPERTY LABELS mutant ${topic})
+  endforeach()
+endfunction()

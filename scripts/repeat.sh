@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The repeated checks that are too long for every CI run: the solutions N times with g++ and
+# with clang, and every mutant N times. Prints a table: per topic, the rounds in which all its
+# tests passed; per mutant, the rounds in which some test caught it. Anything below N/N is a
+# defect (a flaky test or a hole in the tests).
+#   scripts/repeat.sh [N=20] [label regex to restrict to some topics]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-20}
+only=${2:-}
+filter=()
+[[ -n "$only" ]] && filter=(-L "$only")
+declare -A solution_passes mutant_caught
+topics=()
+mutants=()
+status=0
+
+list_tests() {  # the test names of a preset, one a line
+  ctest --preset "$1" -N "${@:2}" | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p'
+}
+
+for preset in solutions solutions-clang; do
+  cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" >/dev/null || { echo "cannot build $preset"; exit 1; }
+  mapfile -t names < <(list_tests "$preset" -LE harness "${filter[@]}")
+  for name in "${names[@]}"; do
+    topic=${name%%.*}
+    [[ -n "${solution_passes[$preset/$topic]+x}" ]] || { solution_passes[$preset/$topic]=0; [[ $preset == solutions ]] && topics+=("$topic"); }
+  done
+  for ((i = 1; i <= rounds; i++)); do
+    ctest --preset "$preset" -LE harness "${filter[@]}" >/dev/null 2>&1
+    failed=$(cat "build/$preset/Testing/Temporary/LastTestsFailed.log" 2>/dev/null || true)
+    for topic in "${topics[@]}"; do
+      grep -q ":$topic\." <<<"$failed" || solution_passes[$preset/$topic]=$((solution_passes[$preset/$topic] + 1))
+    done
+    rm -f "build/$preset/Testing/Temporary/LastTestsFailed.log"
+    echo "  $preset round $i/$rounds done" >&2
+  done
+done
+
+cmake --preset mutants >/dev/null && cmake --build --preset mutants >/dev/null || { echo "cannot build the mutants"; exit 1; }
+mapfile -t mutants < <(list_tests mutants "${filter[@]}")
+for m in "${mutants[@]}"; do mutant_caught[$m]=0; done
+for ((i = 1; i <= rounds; i++)); do
+  ctest --preset mutants "${filter[@]}" >/dev/null 2>&1
+  failed=$(cat build/mutants/Testing/Temporary/LastTestsFailed.log 2>/dev/null || true)
+  for m in "${mutants[@]}"; do
+    grep -qx "[0-9]*:$m" <<<"$failed" || mutant_caught[$m]=$((mutant_caught[$m] + 1))
+  done
+  rm -f build/mutants/Testing/Temporary/LastTestsFailed.log
+  echo "  mutants round $i/$rounds done" >&2
+done
+
+printf '\n%-22s %-16s %-16s %s\n' "topic" "solutions g++" "solutions clang" "mutants caught (rounds of $rounds)"
+for topic in "${topics[@]}"; do
+  g=${solution_passes[solutions/$topic]:-0}
+  c=${solution_passes[solutions-clang/$topic]:-0}
+  caught=""
+  for m in "${mutants[@]}"; do
+    [[ $m == mutant.$topic.* ]] || continue
+    caught+="${m#mutant.$topic.} ${mutant_caught[$m]}/$rounds, "
+    ((mutant_caught[$m] == rounds)) || status=1
+  done
+  printf '%-22s %-16s %-16s %s\n' "$topic" "$g/$rounds" "$c/$rounds" "${caught%, }"
+  ((g == rounds && c == rounds)) || status=1
+done
+exit $status

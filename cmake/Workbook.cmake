@@ -17,7 +17,14 @@ message(STATUS "Workbook: testing the implementation in ${WORKBOOK_IMPL_DIR}")
 
 # Warnings for every target of ours.
 add_library(workbook_warnings INTERFACE)
-target_compile_options(workbook_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow)
+target_compile_options(workbook_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+                       $<$<BOOL:${WORKBOOK_WERROR}>:-Werror>)
+
+# clangd looks for compile_commands.json in build/: point it at the learner's build.
+if(CMAKE_BINARY_DIR STREQUAL "${WORKBOOK_ROOT}/build/exercises")
+  file(CREATE_LINK "${CMAKE_BINARY_DIR}/compile_commands.json"
+       "${WORKBOOK_ROOT}/build/compile_commands.json" SYMBOLIC)
+endif()
 
 # Adds the sanitizer flags to every target defined after this call in this directory and
 # below, GoogleTest included (it must share the tests' flags, or TSan sees its own locking

@@ -73,3 +73,18 @@ TEST(Demo, DISABLED_DataRaceFailsTheTest) {
     for (int i = 0; i < 1000; ++i) racy_value = racy_value + 1;
   }, "two racing threads");
 }
+
+TEST(Demo, DISABLED_LockOrderInversionFailsTheTest) {
+  // One thread, two mutexes, taken in both orders one after the other: it never deadlocks here,
+  // but TSan's lock-order detector sees the cycle that two threads could close.
+  std::mutex first;
+  std::mutex second;
+  {
+    std::lock_guard a(first);
+    std::lock_guard b(second);
+  }
+  {
+    std::lock_guard b(second);
+    std::lock_guard a(first);
+  }
+}

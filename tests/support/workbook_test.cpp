@@ -45,15 +45,49 @@ const char* __tsan_default_options() {
 
 // Called by TSan after it printed a report and before it halts: add a sentence in plain words.
 // Only async-signal-safe calls here (TSan holds its own locks at this point).
-void __tsan_on_report(const void* /*report*/) {
-  static const char message[] =
-      "\n*** ThreadSanitizer stopped this test. Its report above names two accesses to the same\n"
-      "    memory from different threads, at least one a write, with no happens-before between\n"
-      "    them (no common mutex, no release/acquire atomic). That is a data race: undefined\n"
-      "    behaviour even if the numbers come out right. Read the two stacks: the top frame of\n"
-      "    each in your code is where the missing synchronization belongs.\n"
+// Part of TSan's public report API (both GCC's libtsan and Clang's runtime have it); weak, so
+// a runtime without it leaves the pointer null and the neutral text is used.
+int __tsan_get_report_data(void* report, const char** description, int* count, int* stack_count,
+                           int* mop_count, int* loc_count, int* mutex_count, int* thread_count,
+                           int* unique_tid_count, void** sleep_trace, unsigned long trace_size)
+    __attribute__((weak));
+
+void __tsan_on_report(void* report) {
+  static const char data_race[] =
+      "\n*** ThreadSanitizer stopped this test: a DATA RACE. Its report above names two accesses\n"
+      "    to the same memory from different threads, at least one a write, with no happens-before\n"
+      "    between them (no common mutex, no release/acquire atomic). That is undefined behaviour\n"
+      "    even if the numbers come out right. Read the two stacks: the top frame of each in your\n"
+      "    code is where the missing synchronization belongs.\n";
+  static const char lock_order[] =
+      "\n*** ThreadSanitizer stopped this test: a LOCK-ORDER INVERSION (a potential deadlock).\n"
+      "    Two threads took the same mutexes in opposite orders; run at the wrong moment they\n"
+      "    would wait for each other forever. Take them in one global order, or all at once\n"
+      "    with std::scoped_lock.\n";
+  static const char other[] =
+      "\n*** ThreadSanitizer stopped this test. The first line of its report above says what it\n"
+      "    found (e.g. \"unlock of an unlocked mutex\", \"use of a destroyed mutex\", \"signal-unsafe\n"
+      "    call\"); the stacks below it show where.\n";
+  static const char how_to_read[] =
       "    How to read a report: notes/README.md, section \"Reading a ThreadSanitizer report\".\n\n";
-  [[maybe_unused]] auto written = ::write(2, message, sizeof message - 1);
+  const char* message = other;
+  std::size_t length = sizeof other - 1;
+  const char* description = nullptr;
+  if (__tsan_get_report_data != nullptr) {
+    int count = 0, stacks = 0, mops = 0, locs = 0, mutexes = 0, threads = 0, unique_tids = 0;
+    void* sleep_trace = nullptr;
+    __tsan_get_report_data(report, &description, &count, &stacks, &mops, &locs, &mutexes,
+                           &threads, &unique_tids, &sleep_trace, 0);
+  }
+  if (description != nullptr && std::strcmp(description, "data-race") == 0) {
+    message = data_race;
+    length = sizeof data_race - 1;
+  } else if (description != nullptr && std::strcmp(description, "lock-order-inversion") == 0) {
+    message = lock_order;
+    length = sizeof lock_order - 1;
+  }
+  [[maybe_unused]] auto written = ::write(2, message, length);
+  written = ::write(2, how_to_read, sizeof how_to_read - 1);
 }
 
 }  // extern "C"

@@ -122,35 +122,59 @@ function(workbook_topic topic_dir)
   endif()
 endfunction()
 
-# Each tests/NN_name/mutants/<bug>.hpp is the reference with one mistake. It replaces the
-# topic's one solution header in an overlay directory; the mutant's test passes when at least
-# one test of the suite fails on it (the launcher runs them one process each).
-function(workbook_topic_mutants topic_dir topic source)
+# Builds the suite against `file` put in place of the topic's one solution header, in an
+# overlay directory; sets <out_var> to the executable's target name.
+function(workbook_overlay_executable topic_dir topic kind source file out_var)
   file(GLOB headers "${WORKBOOK_ROOT}/solutions/${topic_dir}/*.hpp")
   list(LENGTH headers count)
   if(NOT count EQUAL 1)
-    message(FATAL_ERROR "solutions/${topic_dir} must hold exactly one header for the mutants (found ${count})")
+    message(FATAL_ERROR "solutions/${topic_dir} must hold exactly one header for the ${kind}s (found ${count})")
   endif()
   cmake_path(GET headers FILENAME header)
+  cmake_path(GET file STEM name)
+  set(overlay "${CMAKE_BINARY_DIR}/${kind}s/${topic_dir}/${name}")
+  configure_file("${file}" "${overlay}/${header}" COPYONLY)
+  set(exe "${topic}_${kind}_${name}")
+  workbook_add_suite_executable(${exe} "${source}" "${overlay}")
+  set(${out_var} ${exe} PARENT_SCOPE)
+endfunction()
+
+# Each tests/NN_name/mutants/<bug>.hpp is the reference with one mistake; its test passes when
+# at least one test of the suite fails on it (the launcher runs them one process each). Each
+# tests/NN_name/alternatives/<name>.hpp is a correct answer written another way; its test passes
+# only when every test of the suite passes on it.
+function(workbook_topic_mutants topic_dir topic source)
   file(GLOB mutants CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/mutants/*.hpp")
   list(LENGTH mutants mutant_count)
   if(mutant_count LESS 5)
     message(FATAL_ERROR "tests/${topic_dir}/mutants holds ${mutant_count} mutants; every topic keeps at least five")
   endif()
   foreach(mutant IN LISTS mutants)
-    cmake_path(GET mutant STEM bug)
     file(STRINGS "${mutant}" first_line LIMIT_COUNT 1)
     if(NOT first_line MATCHES "^// BUG: ")
       message(FATAL_ERROR "${mutant}: the first line must be '// BUG: <the mistake>'")
     endif()
-    set(overlay "${CMAKE_BINARY_DIR}/mutants/${topic_dir}/${bug}")
-    configure_file("${mutant}" "${overlay}/${header}" COPYONLY)
-    set(exe "${topic}_mutant_${bug}")
-    workbook_add_suite_executable(${exe} "${source}" "${overlay}")
+    workbook_overlay_executable(${topic_dir} ${topic} mutant "${source}" "${mutant}" exe)
+    cmake_path(GET mutant STEM bug)
     add_test(NAME mutant.${topic}.${bug}
              COMMAND workbook_run --expect-caught --timeout ${WORKBOOK_TEST_TIMEOUT}
                      --what "${mutant}" -- $<TARGET_FILE:${exe}>)
     set_tests_properties(mutant.${topic}.${bug} PROPERTIES TIMEOUT 900)
     set_property(TEST mutant.${topic}.${bug} PROPERTY LABELS mutant ${topic})
+  endforeach()
+
+  file(GLOB alternatives CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/alternatives/*.hpp")
+  foreach(alternative IN LISTS alternatives)
+    file(STRINGS "${alternative}" first_line LIMIT_COUNT 1)
+    if(NOT first_line MATCHES "^// ALTERNATIVE: ")
+      message(FATAL_ERROR "${alternative}: the first line must be '// ALTERNATIVE: <how it differs>'")
+    endif()
+    workbook_overlay_executable(${topic_dir} ${topic} alternative "${source}" "${alternative}" exe)
+    cmake_path(GET alternative STEM name)
+    add_test(NAME alternative.${topic}.${name}
+             COMMAND workbook_run --expect-all-pass --timeout ${WORKBOOK_TEST_TIMEOUT}
+                     --what "${alternative}" -- $<TARGET_FILE:${exe}>)
+    set_tests_properties(alternative.${topic}.${name} PROPERTIES TIMEOUT 900)
+    set_property(TEST alternative.${topic}.${name} PROPERTY LABELS alternative ${topic})
   endforeach()
 endfunction()

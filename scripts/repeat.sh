@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The repeated checks that are too long for every CI run: the solutions N times with g++ and
-# with clang, and every mutant N times. Prints a table: per topic, the rounds in which all its
-# tests passed; per mutant, the rounds in which some test caught it. Anything below N/N is a
-# defect (a flaky test or a hole in the tests).
+# with clang, and the gallery N times. Prints a table: per topic, the rounds in which all its
+# tests passed; per mutant, the rounds in which some test caught it; per alternative (a correct
+# answer written another way), the rounds in which every test passed. Anything below N/N is a
+# defect (a flaky test, a hole in the tests, or a test that checks more than the contract).
 #   scripts/repeat.sh [N=20] [label regex to restrict to some topics]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ rounds=${1:-20}
 only=${2:-}
 filter=()
 [[ -n "$only" ]] && filter=(-L "$only")
-declare -A solution_passes mutant_caught
+declare -A solution_passes gallery_ok
 topics=()
 mutants=()
 status=0
@@ -39,26 +40,31 @@ done
 
 cmake --preset mutants >/dev/null && cmake --build --preset mutants >/dev/null || { echo "cannot build the mutants"; exit 1; }
 mapfile -t mutants < <(list_tests mutants "${filter[@]}")
-for m in "${mutants[@]}"; do mutant_caught[$m]=0; done
+for m in "${mutants[@]}"; do gallery_ok[$m]=0; done
 for ((i = 1; i <= rounds; i++)); do
   ctest --preset mutants "${filter[@]}" >/dev/null 2>&1
   failed=$(cat build/mutants/Testing/Temporary/LastTestsFailed.log 2>/dev/null || true)
   for m in "${mutants[@]}"; do
-    grep -qx "[0-9]*:$m" <<<"$failed" || mutant_caught[$m]=$((mutant_caught[$m] + 1))
+    grep -qx "[0-9]*:$m" <<<"$failed" || gallery_ok[$m]=$((gallery_ok[$m] + 1))
   done
   rm -f build/mutants/Testing/Temporary/LastTestsFailed.log
-  echo "  mutants round $i/$rounds done" >&2
+  echo "  gallery round $i/$rounds done" >&2
 done
 
-printf '\n%-22s %-16s %-16s %s\n' "topic" "solutions g++" "solutions clang" "mutants caught (rounds of $rounds)"
+printf '\n%-22s %-16s %-16s %s\n' "topic" "solutions g++" "solutions clang" "mutants caught / alternatives passed (rounds of $rounds)"
 for topic in "${topics[@]}"; do
   g=${solution_passes[solutions/$topic]:-0}
   c=${solution_passes[solutions-clang/$topic]:-0}
   caught=""
   for m in "${mutants[@]}"; do
     [[ $m == mutant.$topic.* ]] || continue
-    caught+="${m#mutant.$topic.} ${mutant_caught[$m]}/$rounds, "
-    ((mutant_caught[$m] == rounds)) || status=1
+    caught+="${m#mutant.$topic.} ${gallery_ok[$m]}/$rounds, "
+    ((gallery_ok[$m] == rounds)) || status=1
+  done
+  for m in "${mutants[@]}"; do
+    [[ $m == alternative.$topic.* ]] || continue
+    caught+="[alternative] ${m#alternative.$topic.} ${gallery_ok[$m]}/$rounds, "
+    ((gallery_ok[$m] == rounds)) || status=1
   done
   printf '%-22s %-16s %-16s %s\n' "$topic" "$g/$rounds" "$c/$rounds" "${caught%, }"
   ((g == rounds && c == rounds)) || status=1

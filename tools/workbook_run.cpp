@@ -6,6 +6,10 @@
 //   workbook_run --expect-caught [--timeout S] [--what FILE] -- <suite>
 //       Mutant mode: runs every test of the suite, one process each, and passes as soon as one
 //       fails (the wrong answer was caught). Fails, quoting FILE's "// BUG:" line, if all pass.
+//   workbook_run --expect-all-pass [--timeout S] [--what FILE] -- <suite>
+//       Alternative mode: runs every test of the suite, one process each, and passes only if
+//       all pass (a correct answer written another way must be accepted). Fails at the first
+//       failing test, quoting FILE's "// ALTERNATIVE:" line and that test's output.
 //
 // Every child runs with address-space randomization off (personality ADDR_NO_RANDOMIZE, as
 // `setarch -R` does). ThreadSanitizer in g++ 12 and clang 14 dies at start-up ("unexpected
@@ -152,13 +156,16 @@ std::vector<std::string> list_tests(const std::string& suite, int timeout_second
     } else {
       const auto first = line.find_first_not_of(' ');
       const auto name = line.substr(first, line.find_first_of(" \t", first) - first);
-      tests.push_back(current_suite + name);
+      // --gtest_list_tests lists disabled tests too; a filter naming one runs nothing.
+      if (name.rfind("DISABLED_", 0) != 0 && current_suite.rfind("DISABLED_", 0) != 0) {
+        tests.push_back(current_suite + name);
+      }
     }
   }
   return tests;
 }
 
-std::string bug_line(const std::string& file) {
+std::string first_line_of(const std::string& file) {
   std::ifstream in(file);
   std::string line;
   std::getline(in, line);
@@ -175,7 +182,8 @@ std::string last_lines(const std::string& text, int count) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: workbook_run [--expect-caught] [--timeout S] [--what FILE] -- <suite> [args...]\n");
+  std::fprintf(stderr,
+               "usage: workbook_run [--expect-caught | --expect-all-pass] [--timeout S] [--what FILE] -- <suite> [args...]\n");
   return 2;
 }
 
@@ -184,6 +192,7 @@ int usage() {
 int main(int argc, char** argv) {
   int timeout_seconds = 30;
   bool expect_caught = false;
+  bool expect_all_pass = false;
   std::string what;
   std::vector<std::string> command;
   for (int i = 1; i < argc; ++i) {
@@ -198,21 +207,39 @@ int main(int argc, char** argv) {
       what = argv[++i];
     } else if (arg == "--expect-caught") {
       expect_caught = true;
+    } else if (arg == "--expect-all-pass") {
+      expect_all_pass = true;
     } else {
       return usage();
     }
   }
-  if (command.empty() || timeout_seconds <= 0) return usage();
+  if (command.empty() || timeout_seconds <= 0 || (expect_caught && expect_all_pass)) return usage();
 
-  if (!expect_caught) {
+  if (!expect_caught && !expect_all_pass) {
     const outcome r = run(command, timeout_seconds, true);
     if (passed_one_test(r)) return 0;
     std::printf("\n*** workbook: %s\n", diagnose(r, timeout_seconds).c_str());
     return 1;
   }
 
-  const std::string bug = bug_line(what);
+  const std::string bug = first_line_of(what);
   const auto tests = list_tests(command[0], timeout_seconds);
+  if (expect_all_pass) {
+    for (const auto& test : tests) {
+      std::vector<std::string> one = command;
+      one.push_back("--gtest_filter=" + test);
+      const outcome r = run(one, timeout_seconds, false);
+      if (!passed_one_test(r)) {
+        std::printf("REJECTED: %s\n  by %s: %s\n  A correct answer written another way must pass: either this\n"
+                    "  alternative is wrong after all, or the test checks more than the contract.\n"
+                    "--- last lines of its output ---\n%s\n",
+                    bug.c_str(), test.c_str(), diagnose(r, timeout_seconds).c_str(), last_lines(r.output, 30).c_str());
+        return 1;
+      }
+    }
+    std::printf("accepted: %s\n  all %zu tests passed\n", bug.c_str(), tests.size());
+    return 0;
+  }
   for (const auto& test : tests) {
     std::vector<std::string> one = command;
     one.push_back("--gtest_filter=" + test);

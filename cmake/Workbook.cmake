@@ -139,42 +139,35 @@ function(workbook_overlay_executable topic_dir topic kind source file out_var)
   set(${out_var} ${exe} PARENT_SCOPE)
 endfunction()
 
-# Each tests/NN_name/mutants/<bug>.hpp is the reference with one mistake; its test passes when
-# at least one test of the suite fails on it (the launcher runs them one process each). Each
-# tests/NN_name/alternatives/<name>.hpp is a correct answer written another way; its test passes
-# only when every test of the suite passes on it.
+# The test gallery of a topic. Each tests/NN_name/mutants/<bug>.hpp is the reference with one
+# mistake; its test passes when at least one test of the suite fails on it (the launcher runs
+# them one process each). Each tests/NN_name/alternatives/<name>.hpp is a correct answer written
+# another way; its test passes only when every test of the suite passes on it.
 function(workbook_topic_mutants topic_dir topic source)
-  file(GLOB mutants CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/mutants/*.hpp")
-  list(LENGTH mutants mutant_count)
-  if(mutant_count LESS 5)
-    message(FATAL_ERROR "tests/${topic_dir}/mutants holds ${mutant_count} mutants; every topic keeps at least five")
-  endif()
-  foreach(mutant IN LISTS mutants)
-    file(STRINGS "${mutant}" first_line LIMIT_COUNT 1)
-    if(NOT first_line MATCHES "^// BUG: ")
-      message(FATAL_ERROR "${mutant}: the first line must be '// BUG: <the mistake>'")
-    endif()
-    workbook_overlay_executable(${topic_dir} ${topic} mutant "${source}" "${mutant}" exe)
-    cmake_path(GET mutant STEM bug)
-    add_test(NAME mutant.${topic}.${bug}
-             COMMAND workbook_run --expect-caught --timeout ${WORKBOOK_TEST_TIMEOUT}
-                     --what "${mutant}" -- $<TARGET_FILE:${exe}>)
-    set_tests_properties(mutant.${topic}.${bug} PROPERTIES TIMEOUT 900)
-    set_property(TEST mutant.${topic}.${bug} PROPERTY LABELS mutant ${topic})
-  endforeach()
+  workbook_gallery(${topic_dir} ${topic} "${source}" mutant "// BUG: " --expect-caught 5)
+  workbook_gallery(${topic_dir} ${topic} "${source}" alternative "// ALTERNATIVE: " --expect-all-pass 0)
+endfunction()
 
-  file(GLOB alternatives CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/alternatives/*.hpp")
-  foreach(alternative IN LISTS alternatives)
-    file(STRINGS "${alternative}" first_line LIMIT_COUNT 1)
-    if(NOT first_line MATCHES "^// ALTERNATIVE: ")
-      message(FATAL_ERROR "${alternative}: the first line must be '// ALTERNATIVE: <how it differs>'")
+# One ctest test "<kind>.<topic>.<name>" (labels <kind>, <topic>) per tests/<topic_dir>/<kind>s/*.hpp,
+# whose first line must start with `marker`; at least `min_count` of them.
+function(workbook_gallery topic_dir topic source kind marker launcher_mode min_count)
+  file(GLOB files CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/${kind}s/*.hpp")
+  list(LENGTH files count)
+  if(count LESS min_count)
+    message(FATAL_ERROR "tests/${topic_dir}/${kind}s holds ${count} ${kind}s; every topic keeps at least ${min_count}")
+  endif()
+  foreach(file IN LISTS files)
+    file(STRINGS "${file}" first_line LIMIT_COUNT 1)
+    string(FIND "${first_line}" "${marker}" at)
+    if(NOT at EQUAL 0)
+      message(FATAL_ERROR "${file}: the first line must be '${marker}<what it is>'")
     endif()
-    workbook_overlay_executable(${topic_dir} ${topic} alternative "${source}" "${alternative}" exe)
-    cmake_path(GET alternative STEM name)
-    add_test(NAME alternative.${topic}.${name}
-             COMMAND workbook_run --expect-all-pass --timeout ${WORKBOOK_TEST_TIMEOUT}
-                     --what "${alternative}" -- $<TARGET_FILE:${exe}>)
-    set_tests_properties(alternative.${topic}.${name} PROPERTIES TIMEOUT 900)
-    set_property(TEST alternative.${topic}.${name} PROPERTY LABELS alternative ${topic})
+    workbook_overlay_executable(${topic_dir} ${topic} ${kind} "${source}" "${file}" exe)
+    cmake_path(GET file STEM name)
+    add_test(NAME ${kind}.${topic}.${name}
+             COMMAND workbook_run ${launcher_mode} --timeout ${WORKBOOK_TEST_TIMEOUT}
+                     --what "${file}" -- $<TARGET_FILE:${exe}>)
+    set_tests_properties(${kind}.${topic}.${name} PROPERTIES TIMEOUT 900)
+    set_property(TEST ${kind}.${topic}.${name} PROPERTY LABELS ${kind} ${topic})
   endforeach()
 endfunction()

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <stdexcept>
 
 #include "workbook_test.hpp"
@@ -22,10 +24,17 @@ constexpr int kIncrementsPerRound = 1'000;  // per thread
 
 template <class Counter>
 void expect_starts_at_zero() {
-  // Given / When
-  Counter counter;
+  // Given: memory full of garbage, as reused heap or stack memory may be
+  alignas(Counter) unsigned char storage[sizeof(Counter)];
+  std::memset(storage, 0xA5, sizeof storage);
+  // When: a counter is default-initialized there (`Counter counter;` does the same on the stack)
+  auto* counter = new (storage) Counter;
+  const std::int64_t first = counter->value();
+  counter->~Counter();
   // Then
-  EXPECT_EQ(counter.value(), 0) << "a new counter must read 0";
+  EXPECT_EQ(first, 0) << fmt::format(
+      "a new counter read {}, not 0: its count was never initialized, so it started with whatever "
+      "the memory held (give the member an initializer: `std::int64_t value_ = 0;`)", first);
 }
 
 template <class Counter>

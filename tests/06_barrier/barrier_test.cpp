@@ -111,10 +111,19 @@ TEST(Barrier, RejectsAThreadCountBelowOne) {
 TEST(Barrier, ReportsTheThreadCountItWasBuiltFor) {
   // Given
   const wb::barrier one(1);
-  const wb::barrier four(4, [] {});
+  wb::barrier two(2, [] {});
   // When / Then
   EXPECT_EQ(one.expected(), 1);
-  EXPECT_EQ(four.expected(), 4);
+  EXPECT_EQ(two.expected(), 2);
+  // When: one of the two threads has arrived and waits
+  auto first = call_in_background([&] { two.arrive_and_wait(); }, "the first arrive_and_wait() of two");
+  EXPECT_FALSE(first.finishes_within(50ms)) << "arrive_and_wait() returned when 1 of 2 threads had arrived";
+  // Then: the count is still the number of threads per phase, not how many are still to come
+  EXPECT_EQ(two.expected(), 2) << "expected() must return the number of threads per phase (fixed at "
+                                  "construction), not the number still to arrive in this phase";
+  two.arrive_and_wait();
+  first.get();
+  EXPECT_EQ(two.expected(), 2) << "expected() must not change from phase to phase";
 }
 
 TEST(Barrier, HoldsEveryThreadUntilTheLastOneArrives) {

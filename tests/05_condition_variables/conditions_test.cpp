@@ -148,7 +148,10 @@ TEST(Event, WaitReturnsAtOnceWhenAlreadySet) {
   wb::event event;
   event.set();
   // When
-  auto wait = call_in_background([&] { event.wait(); }, "wait() on an event that was already set");
+  auto wait = call_in_background([&] {
+    for (int i = 0; i < 20; ++i) event.wait();
+  }, "20 calls of wait() on an event that was already set (a wait that blocks before checking the "
+     "flag sleeps until a set() that never comes)");
   // Then
   wait.get();  // fails, saying so, if wait() blocks
   EXPECT_TRUE(event.is_set()) << "wait() must not clear the event";

@@ -81,7 +81,7 @@ endfunction()
 
 # workbook_topic(NN_name): the suite tests/NN_name/NN... built against the chosen
 # implementation, one ctest test per TEST(), labelled by topic; with WORKBOOK_MUTANTS, one
-# more test per mutant.
+# more test per mutant and per alternative (the gallery, see workbook_gallery).
 function(workbook_topic topic_dir)
   string(REGEX REPLACE "^[0-9]+_" "" topic "${topic_dir}")
   file(GLOB sources CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/*_test.cpp")
@@ -118,7 +118,8 @@ function(workbook_topic topic_dir)
   endforeach()
 
   if(WORKBOOK_MUTANTS)
-    workbook_topic_mutants(${topic_dir} ${topic} "${sources}")
+    workbook_gallery(${topic_dir} ${topic} "${sources}" mutant "// BUG: " --expect-caught 5)
+    workbook_gallery(${topic_dir} ${topic} "${sources}" alternative "// ALTERNATIVE: " --expect-all-pass 0)
   endif()
 endfunction()
 
@@ -139,17 +140,11 @@ function(workbook_overlay_executable topic_dir topic kind source file out_var)
   set(${out_var} ${exe} PARENT_SCOPE)
 endfunction()
 
-# The test gallery of a topic. Each tests/NN_name/mutants/<bug>.hpp is the reference with one
-# mistake; its test passes when at least one test of the suite fails on it (the launcher runs
-# them one process each). Each tests/NN_name/alternatives/<name>.hpp is a correct answer written
-# another way; its test passes only when every test of the suite passes on it.
-function(workbook_topic_mutants topic_dir topic source)
-  workbook_gallery(${topic_dir} ${topic} "${source}" mutant "// BUG: " --expect-caught 5)
-  workbook_gallery(${topic_dir} ${topic} "${source}" alternative "// ALTERNATIVE: " --expect-all-pass 0)
-endfunction()
-
-# One ctest test "<kind>.<topic>.<name>" (labels <kind>, <topic>) per tests/<topic_dir>/<kind>s/*.hpp,
-# whose first line must start with `marker`; at least `min_count` of them.
+# The test gallery of a topic: one ctest test "<kind>.<topic>.<name>" (labels <kind>, <topic>)
+# per tests/<topic_dir>/<kind>s/*.hpp, whose first line must start with `marker`; at least
+# `min_count` of them. A mutant (the reference with one mistake) passes when some test of the
+# suite fails on it; an alternative (a correct answer of another design) passes only when every
+# test passes on it. The launcher runs the tests one process each.
 function(workbook_gallery topic_dir topic source kind marker launcher_mode min_count)
   file(GLOB files CONFIGURE_DEPENDS "${WORKBOOK_ROOT}/tests/${topic_dir}/${kind}s/*.hpp")
   list(LENGTH files count)

@@ -77,6 +77,8 @@ function(workbook_add_suite_executable target source include_dir)
   add_executable(${target} ${source})
   target_include_directories(${target} PRIVATE "${include_dir}" "${WORKBOOK_ROOT}/exercises/common")
   target_link_libraries(${target} PRIVATE workbook_test_support workbook_warnings)
+  # The tests run through the launcher: building any suite builds it too.
+  add_dependencies(${target} workbook_run)
 endfunction()
 
 # workbook_topic(NN_name): the suite tests/NN_name/NN... built against the chosen

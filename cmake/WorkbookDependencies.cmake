@@ -21,3 +21,10 @@ set(WORKBOOK_GOOGLETEST_SOURCE "/usr/src/googletest" CACHE PATH
 if(NOT EXISTS "${WORKBOOK_GOOGLETEST_SOURCE}/CMakeLists.txt")
   workbook_require_package("The GoogleTest source (${WORKBOOK_GOOGLETEST_SOURCE})" googletest)
 endif()
+
+if(WORKBOOK_BENCHMARKS)
+  find_package(benchmark CONFIG QUIET)
+  if(NOT benchmark_FOUND)
+    workbook_require_package("Google Benchmark" libbenchmark-dev)
+  endif()
+endif()

@@ -2,7 +2,7 @@
 # Installs the Debian packages the workbook needs (Debian 12 / Ubuntu 22.04+ names), only the
 # missing ones. Run as root, or it uses sudo.
 set -euo pipefail
-packages=(cmake ninja-build g++ libtsan2 clang libclang-rt-14-dev libfmt-dev googletest util-linux)
+packages=(cmake ninja-build g++ libtsan2 clang libclang-rt-14-dev libfmt-dev googletest libbenchmark-dev util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

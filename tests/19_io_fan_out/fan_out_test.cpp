@@ -445,9 +445,11 @@ TEST(FetchConcurrently, RejectsABoundOfZero) {
     SCOPED_TRACE(s.name);
     // Given
     test_server server;
-    // When / Then
-    EXPECT_THROW(s.run(server.where(), numbered("/item/", 3), 0), std::invalid_argument)
-        << "with a bound of 0 nothing could ever be fetched";
+    // When
+    auto call = call_in_background([&] { return s.run(server.where(), numbered("/item/", 3), 0); },
+                                   fmt::format("{} with a bound of 0", s.name));
+    // Then
+    EXPECT_THROW(call.get(), std::invalid_argument) << "with a bound of 0 nothing could ever be fetched";
     EXPECT_TRUE(server.requests().empty());
   }
 }

@@ -53,7 +53,7 @@ class thread_pool {
   // what the task threw, or wb::task_cancelled if shutdown_now() discarded it. Throws
   // std::runtime_error if the pool is shut down.
   template <class F, class... Args>
-  auto submit(F&& f, Args&&... args) {
+  auto submit(F&& f, Args&&... args) -> std::future<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> {
     return enqueue(std::forward<F>(f), {}, std::forward<Args>(args)...);
   }
 
@@ -61,7 +61,7 @@ class thread_pool {
   // all of them). If some f(input) threw, rethrows the exception of the first such input.
   // f must return a value (not void).
   template <class F, class T>
-  auto map(F f, const std::vector<T>& inputs) {
+  auto map(F f, const std::vector<T>& inputs) -> std::vector<std::invoke_result_t<F, T>> {
     std::vector<std::future<std::invoke_result_t<F, T>>> futures;
     for (const auto& input : inputs) futures.push_back(submit(f, input));
     std::vector<std::invoke_result_t<F, T>> results;

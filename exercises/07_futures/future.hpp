@@ -76,10 +76,12 @@ class future {
   // Arranges for fn(*this) to run exactly once when the result is ready: on the thread that
   // completes the promise, or at once on this thread if the result is already ready. Callbacks
   // run in the order they were added, never under the internal mutex. A callback must not throw
-  // (std::terminate). An empty fn throws std::invalid_argument.
-  void add_done_callback(callback fn) const {
-    // TODO: reject an empty fn; in ONE critical section, store it if not ready yet; otherwise
-    // run it after unlocking.
+  // (std::terminate). fn is any callable taking a `const future&`, stored as a `callback`; an
+  // empty one (an empty std::function, a null function pointer) throws std::invalid_argument.
+  template <class F>
+  void add_done_callback(F&& fn) const {
+    // TODO: build a callback from fn and reject an empty one; then, in ONE critical section,
+    // store it if the result is not ready yet; otherwise run it after unlocking.
     WB_TODO("future::add_done_callback", fn);
   }
 

@@ -6,7 +6,6 @@
 #include "workbook_test.hpp"
 
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <deque>
 #include <exception>
@@ -66,16 +65,24 @@ wb::future<int>::callback recording(run_log& log, int id) {
   };
 }
 
-// A value whose move is slow: set_value() moves it into the shared state, so the promise holds
-// its lock for a while, and threads that are between two steps of their own pile up behind it.
-struct slow_value {
-  int value = 0;
-  explicit slow_value(int v) : value(v) {}
-  slow_value(slow_value&& other) noexcept : value(other.value) { std::this_thread::sleep_for(200us); }
-  slow_value& operator=(slow_value&& other) noexcept {
-    value = other.value;
-    return *this;
-  }
+// Keeps the calling thread busy (yielding) for about `duration`: a slow step owned by the test.
+void pause_for(std::chrono::microseconds duration) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) std::this_thread::yield();
+}
+
+// A callback that counts its runs and is slow to move or copy, like one that captures a lot:
+// whatever add_done_callback() does between its steps while building the stored std::function
+// takes about 50 microseconds.
+class slow_to_move_counter {
+ public:
+  explicit slow_to_move_counter(std::atomic<int>& runs) : runs_(&runs) {}
+  slow_to_move_counter(const slow_to_move_counter& other) : runs_(other.runs_) { pause_for(50us); }
+  slow_to_move_counter& operator=(const slow_to_move_counter&) = default;
+  void operator()(const wb::future<int>&) const { runs_->fetch_add(1); }
+
+ private:
+  std::atomic<int>* runs_;
 };
 
 }  // namespace
@@ -446,59 +453,56 @@ TEST(Future, AddDoneCallbackRejectsAnEmptyCallback) {
 }
 
 TEST(Future, CallbacksAddedWhileTheValueIsSetRunExactlyOnce) {
-  // Given: many rounds of three threads adding callbacks to one future while a fourth sets its
-  // value half-way through; the value is slow to move, so set_value() holds the lock a while
-  constexpr int kAdders = 3;
-  constexpr int kPerAdder = 12;
-  constexpr int kRounds = 150;
-  constexpr int kCallbacks = kAdders * kPerAdder;
-  std::optional<wb::promise<slow_value>> promise;
-  std::optional<wb::future<slow_value>> future;
-  std::vector<std::atomic<int>> runs(kCallbacks);
-  std::atomic<int> added{0};
+  // Given: 300 futures; for each, one thread sets the value while another adds a callback that
+  // is slow to move (so building the stored std::function takes a while). The two meet at a
+  // rendezvous per future, then the setter waits a little, a different time for each future,
+  // so that set_value() lands on every step of add_done_callback()
+  constexpr int kFutures = 300;
+  std::vector<wb::promise<int>> promises(kFutures);
+  std::vector<wb::future<int>> futures;
+  futures.reserve(kFutures);
+  for (const auto& promise : promises) futures.push_back(promise.get_future());
+  std::vector<std::atomic<int>> runs(kFutures);
+  std::atomic<int> reached[2] = {-1, -1};  // the future each thread has reached
+  // When
+  run_concurrently(2, [&](int index) {
+    std::atomic<int>& mine = reached[index];
+    const std::atomic<int>& other = reached[1 - index];
+    try {
+      for (int i = 0; i < kFutures; ++i) {
+        mine.store(i);
+        for (int spins = 0; other.load() < i; ++spins) {
+          if (spins > 50) std::this_thread::yield();
+        }
+        const auto slot = static_cast<std::size_t>(i);
+        if (index == 0) {
+          pause_for(std::chrono::microseconds(5 * (i % 10)));
+          promises[slot].set_value(i);
+        } else {
+          futures[slot].add_done_callback(slow_to_move_counter(runs[slot]));
+        }
+      }
+    } catch (...) {
+      mine.store(kFutures);  // never keep the other thread waiting at the rendezvous
+      throw;
+    }
+  }, "one thread setting values while another adds callbacks (a hang: a callback deadlocked)");
+  // Then
   int lost = 0;
   int repeated = 0;
-  std::barrier round_gate(kAdders + 1);
-  // When
-  run_concurrently(kAdders + 1, [&](int index) {
-    for (int round = 0; round < kRounds; ++round) {
-      if (index == 0) {
-        promise.emplace();
-        future.emplace(promise->get_future());
-        for (auto& count : runs) count.store(0);
-        added.store(0);
-      }
-      round_gate.arrive_and_wait();
-      if (index == 0) {
-        while (added.load() < kCallbacks / 2) std::this_thread::yield();
-        promise->set_value(slow_value(round));
-      } else {
-        for (int i = 0; i < kPerAdder; ++i) {
-          const int slot = (index - 1) * kPerAdder + i;
-          future->add_done_callback([&runs, slot](const wb::future<slow_value>&) { runs[static_cast<std::size_t>(slot)].fetch_add(1); });
-          added.fetch_add(1);
-        }
-      }
-      round_gate.arrive_and_wait();
-      if (index == 0) {
-        for (const auto& count : runs) {
-          if (count.load() == 0) ++lost;
-          if (count.load() > 1) ++repeated;
-        }
-        future.reset();
-        promise.reset();
-      }
-    }
-  }, "3 threads adding callbacks while a fourth sets the value (a hang: a callback deadlocked)");
-  // Then
+  for (const auto& count : runs) {
+    if (count.load() == 0) ++lost;
+    if (count.load() > 1) ++repeated;
+  }
   EXPECT_EQ(lost, 0) << fmt::format(
-      "{} callbacks (of {} in {} rounds) never ran although the value was set: add_done_callback() "
-      "checked readiness in one critical section and stored the callback in another, so set_value() "
-      "ran the callbacks in between and the late one was stored after they were taken. Check and "
-      "store under one lock.", lost, kCallbacks * kRounds, kRounds);
+      "{} of {} callbacks never ran although the value was set: add_done_callback() checked "
+      "readiness in one critical section and stored the callback in another, so set_value() took "
+      "the callbacks in between and the late one was stored where nobody runs it. Check and store "
+      "under one lock.", lost, kFutures);
   EXPECT_EQ(repeated, 0) << fmt::format(
-      "{} callbacks ran more than once: a callback stored for set_value() to run must not also be "
-      "run by add_done_callback() (decide who runs it in one critical section)", repeated);
+      "{} of {} callbacks ran more than once: a callback stored for set_value() to run must not "
+      "also be run by add_done_callback() (decide who runs it in one critical section)",
+      repeated, kFutures);
 }
 
 TEST(Future, EverythingTheProducerDidIsVisibleToEveryReader) {

@@ -107,10 +107,11 @@ class future {
     return state_->phase.load(std::memory_order_acquire) == detail::future_state<T>::ready;
   }
 
-  void add_done_callback(callback fn) const {
-    if (!fn) throw std::invalid_argument("future::add_done_callback: the callback is empty");
+  template <class F>
+  void add_done_callback(F&& fn) const {
     using node = typename detail::future_state<T>::node;
-    auto entry = std::make_unique<node>(node{std::move(fn), nullptr});
+    auto entry = std::make_unique<node>(node{callback(std::forward<F>(fn)), nullptr});
+    if (!entry->fn) throw std::invalid_argument("future::add_done_callback: the callback is empty");
     // acquire: if we see the sentinel, we also see the result published before it.
     node* head = state_->callbacks.load(std::memory_order_acquire);
     while (head != state_->closed()) {

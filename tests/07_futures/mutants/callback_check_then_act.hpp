@@ -1,4 +1,4 @@
-// BUG: add_done_callback() asks is_ready() and then stores the callback in a second critical section: set_value() can run the callbacks in between
+// BUG: add_done_callback() asks is_ready() first, builds the std::function outside the lock, then stores it in a second critical section: set_value() can run the callbacks in between
 // A one-shot promise/future pair with done-callbacks (Python's concurrent.futures.Future).
 #pragma once
 
@@ -101,15 +101,19 @@ class future {
   // Arranges for fn(*this) to run exactly once when the result is ready: on the thread that
   // completes the promise, or at once on this thread if the result is already ready. Callbacks
   // run in the order they were added, never under the internal mutex. A callback must not throw
-  // (std::terminate). An empty fn throws std::invalid_argument.
-  void add_done_callback(callback fn) const {
-    if (!fn) throw std::invalid_argument("future::add_done_callback: the callback is empty");
-    if (!is_ready()) {
-      std::lock_guard lock(state_->mutex);  // BUG: the result may have been set since is_ready()
-      state_->callbacks.push_back(std::move(fn));
+  // (std::terminate). fn is any callable taking a `const future&`, stored as a `callback`; an
+  // empty one (an empty std::function, a null function pointer) throws std::invalid_argument.
+  template <class F>
+  void add_done_callback(F&& fn) const {
+    const bool ready = is_ready();         // BUG: checked here, acted on in another critical section
+    callback stored(std::forward<F>(fn));  // built before locking: no allocation under the lock
+    if (!stored) throw std::invalid_argument("future::add_done_callback: the callback is empty");
+    if (ready) {
+      run_callback(stored, *this);
       return;
     }
-    run_callback(fn, *this);
+    std::lock_guard lock(state_->mutex);
+    state_->callbacks.push_back(std::move(stored));
   }
 
  private:

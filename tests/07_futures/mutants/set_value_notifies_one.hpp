@@ -101,17 +101,20 @@ class future {
   // Arranges for fn(*this) to run exactly once when the result is ready: on the thread that
   // completes the promise, or at once on this thread if the result is already ready. Callbacks
   // run in the order they were added, never under the internal mutex. A callback must not throw
-  // (std::terminate). An empty fn throws std::invalid_argument.
-  void add_done_callback(callback fn) const {
-    if (!fn) throw std::invalid_argument("future::add_done_callback: the callback is empty");
+  // (std::terminate). fn is any callable taking a `const future&`, stored as a `callback`; an
+  // empty one (an empty std::function, a null function pointer) throws std::invalid_argument.
+  template <class F>
+  void add_done_callback(F&& fn) const {
+    callback stored(std::forward<F>(fn));  // built before locking: no allocation under the lock
+    if (!stored) throw std::invalid_argument("future::add_done_callback: the callback is empty");
     {
       std::lock_guard lock(state_->mutex);
       if (!state_->ready) {  // checked and appended in one critical section: never lost
-        state_->callbacks.push_back(std::move(fn));
+        state_->callbacks.push_back(std::move(stored));
         return;
       }
     }
-    run_callback(fn, *this);
+    run_callback(stored, *this);
   }
 
  private:

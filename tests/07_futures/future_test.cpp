@@ -65,26 +65,22 @@ wb::future<int>::callback recording(run_log& log, int id) {
   };
 }
 
-// Keeps the calling thread busy for about `duration`: a slow step owned by the test. It spins
-// rather than yields: on a loaded machine one yield can cost a whole time slice.
-void pause_for(std::chrono::microseconds duration) {
-  const auto until = std::chrono::steady_clock::now() + duration;
-  while (std::chrono::steady_clock::now() < until) {
-  }
-}
-
-// A callback that counts its runs and is slow to move or copy, like one that captures a lot:
-// whatever add_done_callback() does between its steps while building the stored std::function
-// takes about 50 microseconds.
-class slow_to_move_counter {
+// A callback that counts its runs and is slow to copy: copying it waits (at most 2 ms) until
+// the value has been set. Whatever add_done_callback() does while it builds its std::function
+// from this callback, set_value() gets to run right then, from start to end.
+class counter_slow_to_copy {
  public:
-  explicit slow_to_move_counter(std::atomic<int>& runs) : runs_(&runs) {}
-  slow_to_move_counter(const slow_to_move_counter& other) : runs_(other.runs_) { pause_for(50us); }
-  slow_to_move_counter& operator=(const slow_to_move_counter&) = default;
+  counter_slow_to_copy(std::atomic<int>& runs, const std::atomic<bool>& value_set) : runs_(&runs), value_set_(&value_set) {}
+  counter_slow_to_copy(const counter_slow_to_copy& other) : runs_(other.runs_), value_set_(other.value_set_) {
+    const auto give_up = std::chrono::steady_clock::now() + 2ms;
+    while (!value_set_->load() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  }
+  counter_slow_to_copy& operator=(const counter_slow_to_copy&) = default;
   void operator()(const wb::future<int>&) const { runs_->fetch_add(1); }
 
  private:
   std::atomic<int>* runs_;
+  const std::atomic<bool>* value_set_;
 };
 
 }  // namespace
@@ -456,15 +452,16 @@ TEST(Future, AddDoneCallbackRejectsAnEmptyCallback) {
 
 TEST(Future, CallbacksAddedWhileTheValueIsSetRunExactlyOnce) {
   // Given: 100 futures; for each, one thread sets the value while another adds a callback that
-  // is slow to move (so building the stored std::function takes a while). The two meet at a
-  // rendezvous per future, then the setter waits a little, a different time for each future,
-  // so that set_value() lands on every step of add_done_callback()
+  // is slow to copy: building the stored std::function waits until the value is set, so
+  // set_value() runs in the middle of add_done_callback() (a bare stress test almost never hits
+  // the gap between two of its steps). The two threads meet at a rendezvous per future.
   constexpr int kFutures = 100;
   std::vector<wb::promise<int>> promises(kFutures);
   std::vector<wb::future<int>> futures;
   futures.reserve(kFutures);
   for (const auto& promise : promises) futures.push_back(promise.get_future());
   std::vector<std::atomic<int>> runs(kFutures);
+  std::vector<std::atomic<bool>> value_set(kFutures);
   std::atomic<int> reached[2] = {-1, -1};  // the future each thread has reached
   // When
   run_concurrently(2, [&](int index) {
@@ -478,10 +475,10 @@ TEST(Future, CallbacksAddedWhileTheValueIsSetRunExactlyOnce) {
         }
         const auto slot = static_cast<std::size_t>(i);
         if (index == 0) {
-          pause_for(std::chrono::microseconds(5 * (i % 10)));
           promises[slot].set_value(i);
+          value_set[slot].store(true);
         } else {
-          futures[slot].add_done_callback(slow_to_move_counter(runs[slot]));
+          futures[slot].add_done_callback(counter_slow_to_copy(runs[slot], value_set[slot]));
         }
       }
     } catch (...) {

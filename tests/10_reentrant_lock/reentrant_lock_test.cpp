@@ -288,10 +288,10 @@ TEST(ReentrantLock, WorksWithLockGuardUniqueLockAndScopedLock) {
 }
 
 TEST(ReentrantLock, ProtectsPlainDataAcrossThreadsAndNestingLevels) {
-  // Given: 4 threads that each enter 1500 times, with lock(), a try_lock() loop or try_lock_for(),
+  // Given: 4 threads that each enter 400 times, with lock(), a try_lock() loop or try_lock_for(),
   // then nest a second level, and update two plain (non-atomic) counters inside
   constexpr int kThreads = 4;
-  constexpr int kRounds = 1500;
+  constexpr int kRounds = 400;
   reentrant_lock lock;
   long first = 0;   // only touched while holding `lock`
   long second = 0;  // only touched while holding `lock`
@@ -322,7 +322,7 @@ TEST(ReentrantLock, ProtectsPlainDataAcrossThreadsAndNestingLevels) {
         }
       }
     }
-  }, "4 threads taking and releasing the lock 1500 times each (if all wait at once, a release "
+  }, "4 threads taking and releasing the lock 400 times each (if all wait at once, a release "
      "woke nobody)");
   // Then
   for (const auto& problem : problems) EXPECT_EQ(problem, "") << problem;

@@ -44,6 +44,14 @@ std::string unlock_refusal_problem(reentrant_lock& lock) {
   return "it returned normally instead of throwing";
 }
 
+// Stays busy for a moment without giving up the processor. (A yield can cost a whole time
+// slice on a loaded machine, which would make a thread inside a critical section crawl.)
+void linger() {
+  const auto until = std::chrono::steady_clock::now() + 5us;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // Whether a thread other than the caller can take the lock right now (it gives it back at once).
 bool another_thread_can_take_it(reentrant_lock& lock, const std::string& when) {
   return call_in_background([&] {
@@ -311,7 +319,7 @@ TEST(ReentrantLock, ProtectsPlainDataAcrossThreadsAndNestingLevels) {
       if (!lock.held_by_this_thread()) problem = "held_by_this_thread() was false inside the critical section";
       if (first != second) torn.fetch_add(1);
       ++first;
-      std::this_thread::yield();  // stay inside a little, so others queue up
+      linger();  // stay inside a little, so others queue up
       ++second;
       for (int level = 0; level < 2; ++level) {
         try {

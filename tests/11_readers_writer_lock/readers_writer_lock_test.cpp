@@ -66,6 +66,14 @@ bool poll_until(Done done, std::chrono::milliseconds limit) {
   return true;
 }
 
+// Stays busy for a moment without giving up the processor. (A yield can cost a whole time
+// slice on a loaded machine, which would make a thread inside a critical section crawl.)
+void linger() {
+  const auto until = std::chrono::steady_clock::now() + 5us;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // What happened when a thread called `release` on a lock not held in that mode, in words (""
 // if it threw the right exception).
 template <class Release>
@@ -159,7 +167,7 @@ TEST(ReadersWriterLock, AWriterExcludesReadersAndOtherWriters) {
         if (writers_inside.fetch_add(1) != 0 || readers_inside.load() != 0) overlaps.fetch_add(1);
         const int value = index * kWriterRounds + round;
         data[0] = data[1] = value;
-        std::this_thread::yield();
+        linger();
         data[2] = data[3] = value;
         writers_inside.fetch_sub(1);
         rw.unlock();
@@ -176,7 +184,7 @@ TEST(ReadersWriterLock, AWriterExcludesReadersAndOtherWriters) {
       readers_inside.fetch_add(1);
       if (writers_inside.load() != 0) overlaps.fetch_add(1);
       const int first = data[0];
-      std::this_thread::yield();
+      linger();
       if (data[1] != first || data[2] != first || data[3] != first) torn_reads.fetch_add(1);
       readers_inside.fetch_sub(1);
       rw.unlock_shared();

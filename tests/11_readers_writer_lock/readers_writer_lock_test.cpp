@@ -200,23 +200,45 @@ TEST(ReadersWriterLock, AWriterExcludesReadersAndOtherWriters) {
       "{} reads saw a half-written array: a reader ran while a writer was writing", torn_reads.load());
 }
 
-TEST(ReadersWriterLock, AWriterWaitsUntilEveryReaderHasLeft) {
-  // Given: two read locks are held, and a writer calls lock()
-  readers_writer_lock rw;
-  rw.lock_shared();
-  ASSERT_TRUE(rw.try_lock_shared()) << "try_lock_shared() failed although only a reader held the lock";
-  auto writer = call_in_background([&] {
-    rw.lock();
-    rw.unlock();
-  }, "lock() by a writer, after the last reader left (does the last unlock_shared() wake a waiting writer?)");
-  // When / Then
-  EXPECT_FALSE(writer.finishes_within(kPark))
-      << "a writer got in while two readers were inside: lock() must wait until no reader is inside";
-  rw.unlock_shared();
-  EXPECT_FALSE(writer.finishes_within(kPark))
-      << "a writer got in while one reader was still inside: lock() must wait until no reader is inside";
-  rw.unlock_shared();
-  writer.get();
+TEST(ReadersWriterLock, WritersWaitUntilEveryReaderHasLeft) {
+  // Given: in each of 3 rounds, two read locks are held and 8 writers call lock() (so that a
+  // writer that wakes up without re-checking, e.g. after a spurious wake-up, is very likely)
+  constexpr int kRounds = 3;
+  constexpr int kWriters = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    readers_writer_lock rw;
+    rw.lock_shared();
+    ASSERT_TRUE(rw.try_lock_shared()) << "try_lock_shared() failed although only a reader held the lock";
+    std::atomic<int> entered{0};
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+    std::deque<background_call<void>> writers;
+    for (int i = 0; i < kWriters; ++i) {
+      writers.emplace_back([&] {
+        rw.lock();
+        if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+        entered.fetch_add(1);
+        linger();
+        inside.fetch_sub(1);
+        rw.unlock();
+      }, fmt::format("round {}: writer {} of {} in lock(), after the last reader left (does the last "
+                     "unlock_shared() wake a waiting writer, and each leaving writer the next?)",
+                     round, i, kWriters));
+    }
+    // When / Then
+    std::this_thread::sleep_for(kPark);
+    EXPECT_EQ(entered.load(), 0) << fmt::format(
+        "round {}: {} writers got in while two readers were inside: lock() must wait, in a `while` loop, "
+        "until no reader is inside", round, entered.load());
+    rw.unlock_shared();
+    std::this_thread::sleep_for(kPark / 5);
+    EXPECT_EQ(entered.load(), 0) << fmt::format(
+        "round {}: {} writers got in while one reader was still inside", round, entered.load());
+    rw.unlock_shared();
+    for (auto& writer : writers) writer.get();
+    EXPECT_EQ(overlaps.load(), 0) << fmt::format("round {}: two writers were inside at once", round);
+    if (HasFailure()) return;
+  }
 }
 
 TEST(ReadersWriterLock, AWaitingWriterHoldsBackNewReadersWhoEnterAfterIt) {
@@ -336,26 +358,33 @@ TEST(ReadersWriterLock, AWaitingWriterGetsInWhileReadersKeepComing) {
 }
 
 TEST(ReadersWriterLock, EveryWaitingReaderGetsInWhenTheWriterLeaves) {
-  // Given: a writer inside and 4 readers waiting in lock_shared()
-  readers_writer_lock rw;
-  rw.lock();
-  std::atomic<int> entered{0};
-  std::deque<background_call<void>> readers;
-  for (int i = 0; i < 4; ++i) {
-    readers.emplace_back([&] {
-      rw.lock_shared();
-      entered.fetch_add(1);
-      rw.unlock_shared();
-    }, fmt::format("reader {} of 4 waiting in lock_shared() when the writer left (a leaving writer "
-                   "must wake ALL waiting readers: notify_all)", i));
+  // Given: in each of 3 rounds, a writer inside and 8 readers waiting in lock_shared()
+  constexpr int kRounds = 3;
+  constexpr int kReaders = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    readers_writer_lock rw;
+    rw.lock();
+    std::atomic<int> entered{0};
+    std::deque<background_call<void>> readers;
+    for (int i = 0; i < kReaders; ++i) {
+      readers.emplace_back([&] {
+        rw.lock_shared();
+        entered.fetch_add(1);
+        rw.unlock_shared();
+      }, fmt::format("round {}: reader {} of {} waiting in lock_shared() when the writer left (a leaving "
+                     "writer must wake ALL waiting readers: notify_all)", round, i, kReaders));
+    }
+    std::this_thread::sleep_for(kPark);
+    EXPECT_EQ(entered.load(), 0) << fmt::format(
+        "round {}: {} readers got in while a writer held the lock: lock_shared() must wait, in a `while` "
+        "loop, while a writer is inside", round, entered.load());
+    // When
+    rw.unlock();
+    // Then: every one of them gets in (a hang here means the writer woke only some)
+    for (auto& reader : readers) reader.get();
+    EXPECT_EQ(entered.load(), kReaders);
+    if (HasFailure()) return;
   }
-  std::this_thread::sleep_for(kPark);
-  EXPECT_EQ(entered.load(), 0) << "a reader got in while a writer held the lock";
-  // When
-  rw.unlock();
-  // Then: every one of them gets in (a hang here means the writer woke only some)
-  for (auto& reader : readers) reader.get();
-  EXPECT_EQ(entered.load(), 4);
 }
 
 TEST(ReadersWriterLock, TryFormsFailExactlyWhenTheCallWouldWait) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <latch>
 #include <new>
 #include <optional>
@@ -21,14 +22,34 @@ using wb::per_thread_accumulator;
 using wb::test::call_in_background;
 using wb::test::run_concurrently;
 
-// Starts `threads` threads running body(i) and joins them all (each body must return quickly).
+// Starts `threads` threads running body(i), joins them all (so they have ended, and their
+// thread_local objects are destroyed), then rethrows the first exception a body threw.
 template <class Body>
 void run_threads_and_join(int threads, Body body) {
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
   std::vector<std::thread> workers;
   workers.reserve(static_cast<std::size_t>(threads));
-  for (int i = 0; i < threads; ++i) workers.emplace_back(body, i);
+  for (int i = 0; i < threads; ++i) {
+    workers.emplace_back([&, i] {
+      try {
+        body(i);
+      } catch (...) {
+        errors[static_cast<std::size_t>(i)] = std::current_exception();
+      }
+    });
+  }
   for (auto& worker : workers) worker.join();
+  for (const auto& error : errors) {
+    if (error) std::rethrow_exception(error);
+  }
 }
+
+// Counts a latch down when it goes out of scope, also when an exception leaves the scope, so
+// nobody waits for ever on a thread that failed.
+struct count_down_on_exit {
+  std::latch& latch;
+  ~count_down_on_exit() { latch.count_down(); }
+};
 
 // What add(i + 1) called `adds` times on each of `threads` threads sums to.
 std::int64_t expected_sum(int threads, int adds) {
@@ -131,17 +152,22 @@ TEST(PerThreadAccumulator, EndedAndRunningThreadsBothCount) {
   std::latch release(1);
   auto runners = call_in_background([&] {
     run_threads_and_join(3, [&](int i) {
-      sum.add(10 * (i + 1));  // 10 + 20 + 30
-      added.count_down();
+      {
+        count_down_on_exit announce{added};
+        sum.add(10 * (i + 1));  // 10 + 20 + 30
+      }
       release.wait();
     });
   }, "3 threads that added and were then released (a hang: add() blocked)");
-  added.wait();
-  // When: meanwhile 4 short-lived threads add and end
-  run_threads_and_join(4, [&](int) { sum.add(1000); });
+  std::int64_t while_running = 0;
+  {
+    count_down_on_exit release_runners{release};
+    added.wait();
+    // When: meanwhile 4 short-lived threads add and end
+    run_threads_and_join(4, [&](int) { sum.add(1000); });
+    while_running = sum.total();
+  }
   // Then
-  const std::int64_t while_running = sum.total();
-  release.count_down();
   runners.get();
   const std::int64_t after_all_ended = sum.total();
   EXPECT_EQ(while_running, 4060) << fmt::format(
@@ -194,10 +220,10 @@ TEST(PerThreadAccumulator, ANewThreadStartsWithNothingOfAnEndedOne) {
   // When: ten threads one after the other, each ending before the next starts (the system
   // usually hands the next thread the same id and stack)
   for (int i = 0; i < 10; ++i) {
-    std::thread([&] {
+    run_threads_and_join(1, [&](int) {
       seen_at_start.push_back(sum.local());
       sum.add(5);
-    }).join();
+    });
   }
   // Then
   for (std::size_t i = 0; i < seen_at_start.size(); ++i) {
@@ -218,8 +244,10 @@ TEST(PerThreadAccumulator, MayBeDestroyedWhileThreadsThatAddedStillRun) {
   std::vector<std::int64_t> later(3, -1);
   auto runners = call_in_background([&] {
     run_threads_and_join(3, [&](int i) {
-      doomed->add(1);
-      added.count_down();
+      {
+        count_down_on_exit announce{added};
+        doomed->add(1);
+      }
       destroyed.wait();
       // After the accumulator died, the same threads use a fresh one.
       per_thread_accumulator fresh;
@@ -228,12 +256,16 @@ TEST(PerThreadAccumulator, MayBeDestroyedWhileThreadsThatAddedStillRun) {
     });
   }, "3 threads ending after their accumulator was destroyed (a hang: a thread's exit blocked "
      "on the dead accumulator's state)");
-  added.wait();
-  // When: it is destroyed first, and then the threads go on and end
-  EXPECT_EQ(doomed->total(), 3);
-  doomed.reset();
-  destroyed.count_down();
+  std::int64_t before = 0;
+  {
+    count_down_on_exit release_runners{destroyed};
+    added.wait();
+    before = doomed->total();
+    // When: it is destroyed first, and then the threads go on and end
+    doomed.reset();
+  }
   runners.get();
+  EXPECT_EQ(before, 3) << "total() after 3 threads added 1 each";
   // Then: no crash, no report from ThreadSanitizer, and the fresh accumulators worked
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(later[static_cast<std::size_t>(i)], i + 1) << fmt::format(

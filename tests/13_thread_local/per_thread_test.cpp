@@ -6,6 +6,7 @@
 #include "workbook_test.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -20,6 +21,7 @@ namespace {
 
 using wb::per_thread_accumulator;
 using wb::test::call_in_background;
+using wb::test::hang_limit;
 using wb::test::run_concurrently;
 
 // Starts `threads` threads running body(i), joins them all (so they have ended, and their
@@ -186,7 +188,13 @@ TEST(PerThreadAccumulator, TotalReadWhileThreadsAddAndEndNeverDecreasesOrOversho
   constexpr int kAdds = 1'000;
   constexpr std::int64_t kFinal = std::int64_t{kWaves} * kThreads * kAdds;
   std::atomic<bool> done{false};
+  std::atomic<bool> reader_stopped{false};
+  std::atomic<long> reads{0};
   auto reader = call_in_background([&] {
+    struct announce_stop {
+      std::atomic<bool>& stopped;
+      ~announce_stop() { stopped.store(true); }
+    } on_exit{reader_stopped};
     std::vector<std::string> problems;
     std::int64_t last = 0;
     while (!done.load() && problems.size() < 3) {
@@ -194,16 +202,33 @@ TEST(PerThreadAccumulator, TotalReadWhileThreadsAddAndEndNeverDecreasesOrOversho
       if (now < last) problems.push_back(fmt::format("total() went from {} down to {}", last, now));
       if (now > kFinal) problems.push_back(fmt::format("total() was {} > {}", now, kFinal));
       last = now;
+      reads.fetch_add(1);
     }
     return problems;
   }, "a thread calling total() in a loop (a hang: total() blocked)");
-  // When: waves of threads start, add 1 a thousand times, and end
-  for (int wave = 0; wave < kWaves; ++wave) {
-    run_threads_and_join(kThreads, [&](int) {
-      for (int k = 0; k < kAdds; ++k) sum.add(1);
-    });
+  // When: waves of threads start, add 1 a thousand times, and end; halfway through its adds,
+  // each waits until the reader has finished two more total() calls, so that total() surely
+  // reads the registry and the slots while their owners are alive and adding
+  {
+    struct stop_reader {
+      std::atomic<bool>& done;
+      ~stop_reader() { done.store(true); }
+    } on_exit{done};
+    for (int wave = 0; wave < kWaves; ++wave) {
+      run_threads_and_join(kThreads, [&](int) {
+        for (int k = 0; k < kAdds; ++k) {
+          sum.add(1);
+          if (k != kAdds / 2) continue;
+          const long seen = reads.load();
+          const auto give_up = std::chrono::steady_clock::now() + hang_limit;
+          while (reads.load() < seen + 2 && !reader_stopped.load() &&
+                 std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::yield();
+          }
+        }
+      });
+    }
   }
-  done.store(true);
   // Then
   const auto problems = reader.get();
   EXPECT_TRUE(problems.empty()) << fmt::format(

@@ -441,7 +441,7 @@ TEST(Transfer, ToTheSameAccountChangesNothingAndDoesNotDeadlock) {
     }
   }, "a transfer from an account to itself (std::mutex is not recursive: locking the same "
      "account's mutex twice on one thread waits for itself forever, and std::scoped_lock with "
-     "the same mutex twice is undefined and spins; check from == to and lock it once)");
+     "the same mutex twice is undefined and never returns; check from == to and lock it once)");
 
   // Then
   EXPECT_EQ(wrong_results.load(), 0)

@@ -90,7 +90,7 @@ class account {
 // std::invalid_argument.
 // Deadlock freedom: std::scoped_lock takes both mutexes with std::lock's algorithm (never waits
 // while holding one), whatever the direction. The same account is locked only once: passing
-// one mutex twice to std::scoped_lock is undefined (in practice it spins forever).
+// one mutex twice to std::scoped_lock is undefined (in practice it never returns).
 // Memory ordering: both balances change while both mutexes are held, so whoever locks either
 // account next sees the whole transfer or none of it.
 inline bool transfer(account& from, account& to, std::int64_t amount) {

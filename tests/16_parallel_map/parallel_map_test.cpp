@@ -62,9 +62,12 @@ auto finishes(std::string what, Call call) {
   return wb::test::call_in_background(std::move(call), std::move(what)).get();
 }
 
-// Keeps the caller busy for a moment: `rounds` yields.
+// Keeps the caller busy for a moment (about a microsecond per round), on the CPU: a yield
+// would hand the core to whatever else runs on the machine and take far longer.
 void work_for(int rounds) {
-  for (int i = 0; i < rounds; ++i) std::this_thread::yield();
+  volatile int spin = 0;  // volatile: the loop cannot be optimised away
+  for (int i = 0; i < rounds * 500; ++i) spin = i;
+  (void)spin;
 }
 
 }  // namespace

@@ -158,19 +158,26 @@ TEST(ParallelMap, RunsAsManyCallsAtOnceAsThereAreThreads) {
 
 TEST(ParallelMap, HandsOutChunksOfConsecutiveInputs) {
   // Given: 103 inputs, chunks of 5 (20 full chunks and one of 3), three threads; each call
-  // records which thread ran it and that thread's call number
+  // records which thread ran it and that thread's call number. Each thread's first call waits
+  // (up to 2 s) until all three threads have made one, so the threads really take turns.
   constexpr int kInputs = 103;
   constexpr int kChunk = 5;
+  constexpr int kThreads = 3;
   struct seen { int thread = -1; int seq = -1; };
   std::vector<seen> log(kInputs);
+  std::atomic<int> threads_started{0};
 
   // When
   finishes("parallel_map of 103 inputs", [&] {
     return wb::parallel_map(first_n(kInputs), [&](int x) {
+      if (calls_on_this_thread == 0) {
+        threads_started.fetch_add(1);
+        wait_a_while([&] { return threads_started.load() >= kThreads; }, 2s);
+      }
       work_for(x % 3);
       log[static_cast<std::size_t>(x)] = {thread_id(), calls_on_this_thread++};
       return x;
-    }, 3, kChunk);
+    }, kThreads, kChunk);
   });
 
   // Then: each chunk [5k, 5k + 5) ran on one thread, as consecutive calls of that thread, in order

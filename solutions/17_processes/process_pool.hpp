@@ -84,6 +84,7 @@ struct worker {
 // every input in up to `workers` forked child processes and returns one process_result per
 // input, in input order. A worker that dies (abort, a signal, _exit) turns into an error for
 // the input it was computing, never a hang; a fresh worker replaces it and the others go on.
+// Throws std::invalid_argument if workers < 1.
 //
 // Wire format: one AF_UNIX stream socketpair per worker (a two-way pipe). A task is 8 bytes of
 // input index (std::uint64_t, host byte order) followed by the sizeof(T) bytes of the input;
@@ -93,6 +94,8 @@ struct worker {
 // Records may be larger than the socket buffer: both sides loop until a record is complete.
 // End-of-file is the protocol's other word: the parent shuts its side down when it has no
 // more work (the worker exits), and a worker's end-of-file means it is gone.
+// The error text names how the worker ended: "worker crashed with signal N" (WTERMSIG) or
+// "worker exited with status N before sending its result" (WEXITSTATUS).
 //
 // Thread safety: call it from a single-threaded process (see the note: fork copies only the
 // calling thread). Children run fn and then _exit, never returning into the caller's stack.

@@ -16,6 +16,7 @@
 #include "workbook_test.hpp"
 
 #include <dirent.h>
+#include <time.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -128,6 +129,13 @@ std::int64_t slow_square(std::int64_t x) {
   std::int64_t spin = 0;
   for (int i = 0; i < 2000; ++i) spin += (x ^ i) & 1;  // a little CPU work per input
   return x * x + (spin >= 0 ? 0 : 1);
+}
+
+// CPU time this process has used (a child's own, after fork).
+std::int64_t cpu_nanoseconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
 std::vector<std::int64_t> iota(std::int64_t n) {
@@ -312,9 +320,10 @@ TEST(ProcessMap, ReplacesDeadWorkersSoEveryOtherInputIsComputed) {
 }
 
 TEST(ProcessMap, ReassemblesResultsLargerThanAPipeBuffer) {
-  // Given: results of 128 KiB each, twice a pipe's 64 KiB buffer, so one read never gets a whole one
-  watchdog guard("process_map with 128 KiB results");
-  using big = std::array<std::int64_t, 16384>;
+  // Given: results of 1 MiB each, more than a pipe (64 KiB) or a socket buffer (about 200 KiB)
+  // holds, so the sender blocks part-way and no single read can return a whole one
+  watchdog guard("process_map with 1 MiB results");
+  using big = std::array<std::int64_t, 131072>;
   const int descriptors = open_descriptors();
   // When
   const auto results = process_map(iota(6), [](std::int64_t x) {
@@ -373,13 +382,16 @@ TEST(SharedCounter, StartsAtZeroAndCountsThisProcesssIncrements) {
 }
 
 TEST(SharedCounter, CountsEveryIncrementOfFourChildProcesses) {
-  // Given: a counter created before fork, and 4 children released together that each increment
-  // it 20000 times
+  // Given: a counter created before fork, and 4 children, started together, that each increment
+  // it for 50 ms of their own CPU time and record how many increments they made. (A fixed count
+  // would let each child finish inside one time slice on a busy machine: no two would overlap
+  // and a lost update could never happen. 200 ms of CPU spans dozens of preemptions.)
   watchdog guard("4 child processes incrementing a shared counter");
   constexpr int kChildren = 4;
-  constexpr int kIncrements = 20000;
+  constexpr std::int64_t kCpuNanoseconds = 50'000'000;
   shared_counter counter;
-  shared_array<int> gate(1);  // children arrive here, then all start at once
+  shared_array<int> gate(1);
+  shared_array<std::int64_t> made(kChildren);  // increments each child made
   // When
   std::vector<pid_t> children;
   for (int c = 0; c < kChildren; ++c) {
@@ -388,10 +400,16 @@ TEST(SharedCounter, CountsEveryIncrementOfFourChildProcesses) {
     if (pid == 0) {  // the child: no gtest here, only the work and _exit
       gate[0].fetch_add(1);
       while (gate[0].load() < kChildren) ::sched_yield();
-      for (int i = 0; i < kIncrements; ++i) {
-        counter.increment();
-        asm volatile("" ::: "memory");  // one increment at a time, as separate calls would be
-      }
+      const std::int64_t start = cpu_nanoseconds();
+      std::int64_t n = 0;
+      do {
+        for (int i = 0; i < 1000; ++i) {
+          counter.increment();
+          asm volatile("" ::: "memory");  // one increment at a time, as separate calls would be
+        }
+        n += 1000;
+      } while (cpu_nanoseconds() - start < kCpuNanoseconds);
+      made[static_cast<std::size_t>(c)].store(n);
       ::_exit(0);
     }
     children.push_back(pid);
@@ -403,9 +421,10 @@ TEST(SharedCounter, CountsEveryIncrementOfFourChildProcesses) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a child incrementing the counter crashed";
   }
   // Then
-  const std::int64_t expected = std::int64_t{kChildren} * kIncrements;
+  std::int64_t expected = 0;
+  for (std::size_t c = 0; c < kChildren; ++c) expected += made[c].load();
   EXPECT_EQ(counter.value(), expected) << fmt::format(
-      "4 processes x {} increments gave {} instead of {}. {}", kIncrements, counter.value(), expected,
+      "4 processes made {} increments in all, but the counter shows {}. {}", expected, counter.value(),
       counter.value() == 0
           ? "The children's increments vanished: the count lives in private (copy-on-write) memory. "
             "It must be in a MAP_SHARED mapping made before fork."

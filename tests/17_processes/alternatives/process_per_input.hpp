@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -73,6 +74,7 @@ auto process_map(const std::vector<T>& inputs, F fn, int workers)
   auto launch = [&](std::size_t index) {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    std::fflush(nullptr);  // else a child flushing on its way out repeats pending output
     const pid_t pid = ::fork();
     if (pid < 0) {
       const int error = errno;

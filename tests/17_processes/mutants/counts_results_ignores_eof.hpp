@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -171,6 +172,7 @@ auto process_map(const std::vector<T>& inputs, F fn, int workers)
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
       throw std::system_error(errno, std::generic_category(), "process_map: socketpair");
     }
+    std::fflush(nullptr);  // else a child flushing on its way out repeats pending output
     const pid_t pid = ::fork();
     if (pid < 0) {
       const int error = errno;

@@ -16,12 +16,14 @@
 #include "workbook_test.hpp"
 
 #include <dirent.h>
+#include <sched.h>
 #include <time.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>

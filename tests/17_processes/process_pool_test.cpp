@@ -53,7 +53,7 @@ extern "C" void on_hang(int) {
 // While alive, turns a hang of more than `seconds` into a failure that says what hung.
 class watchdog {
  public:
-  watchdog(const std::string& what, unsigned seconds = 10) {
+  watchdog(const std::string& what, unsigned seconds = 20) {
     const std::string text = fmt::format(
         "\n*** TIMED OUT: {} did not finish within {} s.\n"
         "    It probably waits for an end-of-file that never comes: a worker died but the parent\n"
@@ -384,33 +384,39 @@ TEST(SharedCounter, StartsAtZeroAndCountsThisProcesssIncrements) {
 }
 
 TEST(SharedCounter, CountsEveryIncrementOfFourChildProcesses) {
-  // Given: a counter created before fork, and 4 children, started together, that each increment
-  // it for 50 ms of their own CPU time and record how many increments they made. (A fixed count
-  // would let each child finish inside one time slice on a busy machine: no two would overlap
-  // and a lost update could never happen. 200 ms of CPU spans dozens of preemptions.)
+  // Given: a counter created before fork, and 4 children that each increment it in 4 rounds of
+  // 25 ms of their own CPU time, all starting each round together, and record how many
+  // increments they made. (A fixed 4 x 20000 let each child finish inside one time slice on a
+  // busy machine: nothing overlapped and a lost update could not happen. 400 ms of CPU in all,
+  // restarted together four times, spans many preemptions in the middle of an increment.)
   watchdog guard("4 child processes incrementing a shared counter");
   constexpr int kChildren = 4;
-  constexpr std::int64_t kCpuNanoseconds = 50'000'000;
+  constexpr int kRounds = 4;
+  constexpr std::int64_t kCpuNanosecondsPerRound = 25'000'000;
   shared_counter counter;
-  shared_array<int> gate(1);
-  shared_array<std::int64_t> made(kChildren);  // increments each child made
+  shared_array<int> rounds_started(kChildren);  // a start gate per round
+  shared_array<std::int64_t> made(kChildren);   // increments each child made
   // When
   std::vector<pid_t> children;
   for (int c = 0; c < kChildren; ++c) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0) << "fork failed";
     if (pid == 0) {  // the child: no gtest here, only the work and _exit
-      gate[0].fetch_add(1);
-      while (gate[0].load() < kChildren) ::sched_yield();
-      const std::int64_t start = cpu_nanoseconds();
       std::int64_t n = 0;
-      do {
-        for (int i = 0; i < 1000; ++i) {
-          counter.increment();
-          asm volatile("" ::: "memory");  // one increment at a time, as separate calls would be
+      for (int round = 1; round <= kRounds; ++round) {
+        rounds_started[static_cast<std::size_t>(c)].store(round);
+        for (std::size_t other = 0; other < kChildren; ++other) {
+          while (rounds_started[other].load() < round) ::sched_yield();
         }
-        n += 1000;
-      } while (cpu_nanoseconds() - start < kCpuNanoseconds);
+        const std::int64_t start = cpu_nanoseconds();
+        do {
+          for (int i = 0; i < 1000; ++i) {
+            counter.increment();
+            asm volatile("" ::: "memory");  // one increment at a time, as separate calls would be
+          }
+          n += 1000;
+        } while (cpu_nanoseconds() - start < kCpuNanosecondsPerRound);
+      }
       made[static_cast<std::size_t>(c)].store(n);
       ::_exit(0);
     }

@@ -373,7 +373,7 @@ TEST(ProcessMap, CarriesTriviallyCopyableStructsBothWays) {
   }
 }
 
-TEST(SharedCounter, StartsAtZeroAndCountsThisProcesssIncrements) {
+TEST(SharedCounter, StartsAtZeroAndCountsIncrementsInThisProcess) {
   // Given
   shared_counter counter;
   EXPECT_EQ(counter.value(), 0) << "a new counter must start at 0";

@@ -172,7 +172,7 @@ class event_loop {
   event_loop& operator=(const event_loop&) = delete;
 
   // Virtual time since the loop was made (starts at 0); advances only when run() jumps to a timer.
-  duration now() const noexcept { return now_; }
+  duration now() const { return now_; }
 
   // Runs main and everything it starts until main finishes; returns its value or rethrows what
   // escaped it. Throws deadlock_error if main is not done and nothing is ready and no timer is
@@ -200,6 +200,7 @@ class event_loop {
     return frame.promise().take();
   }
 
+ private:
   // A timer's place in the order: earlier deadline first, then the one set first.
   struct timer_key {
     duration deadline{};
@@ -209,6 +210,7 @@ class event_loop {
     }
   };
 
+ public:
   // What `co_await loop.sleep(d)` waits in: a timer at now() + d.
   class sleep_awaiter {
    public:
@@ -218,7 +220,7 @@ class event_loop {
     ~sleep_awaiter() {  // destroyed while suspended (cancelled): never wake this frame
       if (waiting_) loop_.forget(key_, waiter_);
     }
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const { return false; }
     void await_suspend(std::coroutine_handle<> waiter) {
       waiter_ = waiter;
       key_ = loop_.add_timer(delay_, waiter);
@@ -243,8 +245,8 @@ class event_loop {
 
   // co_await loop.wait_for(t, timeout): t's value if t finishes within timeout (its exception if
   // it throws). Otherwise, at now() + timeout, destroys t wherever it waits (its RAII cleanup runs
-  // then and it never resumes) and throws timeout_error. Throws std::invalid_argument if timeout
-  // is negative or t was moved from or already ran.
+  // then and it never resumes) and throws timeout_error. Awaiting it throws std::invalid_argument
+  // if timeout is negative or t was moved from or already ran.
   template <class T>
   task<T> wait_for(task<T> inner, duration timeout) {
     if (timeout < duration::zero()) throw std::invalid_argument("event_loop::wait_for: negative timeout");
@@ -283,7 +285,7 @@ class event_loop {
     ~deadline_awaiter() {
       if (waiting_) loop_.forget(key_, waiter_);
     }
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const { return false; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> waiter) {
       auto frame = detail::task_access::frame(inner_);
       waiter_ = waiter;
@@ -335,7 +337,7 @@ template <class T>
 class join_all : completion_listener {
  public:
   explicit join_all(std::vector<task<T>>& tasks) : tasks_(tasks) {}
-  bool await_ready() const noexcept { return tasks_.empty(); }
+  bool await_ready() const { return tasks_.empty(); }
   bool await_suspend(std::coroutine_handle<> waiter) {
     waiter_ = waiter;
     remaining_ = tasks_.size() + 1;  // + 1: a task that finishes at once must not resume us yet
@@ -403,7 +405,7 @@ class async_semaphore {
         sem_.release();
       }
     }
-    bool await_ready() noexcept {
+    bool await_ready() {
       if (sem_.available_ == 0) return false;
       --sem_.available_;
       return true;
@@ -439,7 +441,7 @@ class async_semaphore {
   }
 
   // Permits free right now.
-  std::ptrdiff_t available() const noexcept { return available_; }
+  std::ptrdiff_t available() const { return available_; }
 
  private:
   event_loop& loop_;
@@ -556,9 +558,9 @@ class async_queue {
   get_awaiter get() { return get_awaiter(*this); }
 
   // Items queued right now (items handed straight to a waiting getter are not counted).
-  std::size_t size() const noexcept { return items_.size(); }
+  std::size_t size() const { return items_.size(); }
   // The most items the queue holds, as given to the constructor.
-  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t capacity() const { return capacity_; }
 
  private:
   void hand_to_getter(T item) {

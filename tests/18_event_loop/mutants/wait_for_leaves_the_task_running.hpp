@@ -323,6 +323,7 @@ class event_loop {
     bool inner_done_ = false;
   };
 
+  // All of it is touched only on the loop's thread, so no mutex guards it.
   duration now_{};
   std::uint64_t next_sequence_ = 0;
   std::deque<std::coroutine_handle<>> ready_;            // resumed in this order
@@ -343,10 +344,11 @@ class join_all : completion_listener {
   explicit join_all(std::vector<task<T>>& tasks) : tasks_(tasks) {}
   bool await_ready() const { return tasks_.empty(); }
   bool await_suspend(std::coroutine_handle<> waiter) {
+    for (auto& t : tasks_) task_access::frame(t);  // all valid before any starts (else it throws)
     waiter_ = waiter;
     remaining_ = tasks_.size() + 1;  // + 1: a task that finishes at once must not resume us yet
     for (auto& t : tasks_) {
-      auto frame = task_access::frame(t);
+      auto frame = task_access::handle(t);
       frame.promise().listener = this;
       frame.resume();  // runs to its first suspension
     }
@@ -448,6 +450,7 @@ class async_semaphore {
   std::ptrdiff_t available() const { return available_; }
 
  private:
+  // All of it is touched only on the loop's thread, so no mutex guards it.
   event_loop& loop_;
   std::ptrdiff_t available_;
   std::deque<acquire_awaiter*> waiters_;  // FIFO
@@ -471,7 +474,10 @@ class async_queue {
   async_queue(const async_queue&) = delete;
   async_queue& operator=(const async_queue&) = delete;
 
-  enum class state { idle, waiting, granted };
+ private:
+  enum class state { idle, waiting, granted };  // of a put or get awaiter
+
+ public:
 
   // What `co_await q.put(v)` waits in.
   class put_awaiter {
@@ -575,6 +581,7 @@ class async_queue {
     loop_.schedule(next->waiter_);
   }
 
+  // All of it is touched only on the loop's thread, so no mutex guards it.
   event_loop& loop_;
   const std::size_t capacity_;
   std::deque<T> items_;

@@ -73,13 +73,17 @@ void work_for(int rounds) {
 }  // namespace
 
 TEST(ParallelMap, ReturnsResultsInInputOrderWhateverTheirCost) {
-  // Given: 200 inputs whose cost falls from slow to fast, so later inputs finish first
+  // Given: 200 inputs whose cost varies; input 0 does not finish before some later input has
+  // (or 2 s have passed), so completion order is never input order
   const std::vector<int> inputs = first_n(200);
+  std::atomic<int> others_done{0};
 
   // When
   const auto results = finishes("parallel_map of 200 inputs", [&] {
-    return wb::parallel_map(inputs, [](int x) {
+    return wb::parallel_map(inputs, [&](int x) {
+      if (x == 0) wait_a_while([&] { return others_done.load() > 0; }, 2s);
       work_for((200 - x) % 23);
+      if (x != 0) others_done.fetch_add(1);
       return std::to_string(x * x);
     }, 4, 3);
   });

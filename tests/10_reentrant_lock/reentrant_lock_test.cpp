@@ -241,35 +241,43 @@ TEST(ReentrantLock, HeldByThisThreadIsTrueOnlyInTheOwner) {
 }
 
 TEST(ReentrantLock, EveryWaiterGetsTheLockAfterTheLastLevelIsReleased) {
-  // Given: the main thread holds two levels and three threads wait in lock(), each of which
-  // will take two levels itself, count itself in plain data, and release both
-  reentrant_lock lock;
-  lock.lock();
-  lock.lock();
-  int entered = 0;  // plain data: only touched while holding `lock`
-  std::deque<background_call<void>> waiters;
-  for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&] {
-      lock.lock();
-      lock.lock();
-      ++entered;
-      lock.unlock();
-      lock.unlock();
-    }, fmt::format("waiter {} of 3 in lock() after the owner released the lock (each last unlock() "
-                   "must wake a waiting thread)", i));
+  // Given: in each of 3 rounds, the main thread holds two levels and 8 threads wait in lock()
+  // (so that a waiter that wakes up without re-checking, e.g. after a spurious wake-up, is very
+  // likely), each of which will take two levels itself, count itself in plain data, and release
+  constexpr int kRounds = 3;
+  constexpr int kWaiters = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    reentrant_lock lock;
+    lock.lock();
+    lock.lock();
+    int entered = 0;                 // plain data: only touched while holding `lock`
+    std::atomic<int> finished{0};
+    std::deque<background_call<void>> waiters;
+    for (int i = 0; i < kWaiters; ++i) {
+      waiters.emplace_back([&] {
+        lock.lock();
+        lock.lock();
+        ++entered;
+        lock.unlock();
+        lock.unlock();
+        finished.fetch_add(1);
+      }, fmt::format("round {}: waiter {} of {} in lock() after the owner released the lock (each last "
+                     "unlock() must wake a waiting thread)", round, i, kWaiters));
+    }
+    std::this_thread::sleep_for(kPark);
+    EXPECT_EQ(finished.load(), 0) << fmt::format(
+        "round {}: {} waiters got through the lock while the main thread held it: lock() must wait, in a "
+        "`while` loop, until nobody holds it", round, finished.load());
+    // When
+    lock.unlock();
+    lock.unlock();
+    // Then: each of them gets in, one after another (a hang here means a release woke nobody)
+    for (auto& waiter : waiters) waiter.get();
+    lock.lock();
+    EXPECT_EQ(entered, kWaiters) << "not every waiter went through the lock";
+    lock.unlock();
+    if (HasFailure()) return;
   }
-  std::this_thread::sleep_for(kPark);
-  for (auto& waiter : waiters) {
-    EXPECT_FALSE(waiter.finishes_within(1ms)) << "a waiter got the lock while the main thread held it";
-  }
-  // When
-  lock.unlock();
-  lock.unlock();
-  // Then: each of them gets in, one after another (a hang here means a release woke nobody)
-  for (auto& waiter : waiters) waiter.get();
-  lock.lock();
-  EXPECT_EQ(entered, 3) << "not every waiter went through the lock";
-  lock.unlock();
 }
 
 TEST(ReentrantLock, WorksWithLockGuardUniqueLockAndScopedLock) {

@@ -48,11 +48,14 @@ using wb::test::milliseconds;
 // How long the progress counter may stand still, while workers are unfinished, before the test
 // calls it a deadlock. Correct code moves it every few microseconds even under TSan.
 constexpr milliseconds kStall = 600ms;
+// A run that keeps making progress may take this long in all (a loaded machine slows yields a
+// lot); the stall check above is what catches a deadlock. Below the launcher's 30 s timeout.
+constexpr milliseconds kBackstop = 5 * hang_limit;
 
 // Like wb::test::run_concurrently (start gate, first worker exception rethrown here), but its
 // watchdog watches `progress` instead of the clock: no progress for kStall ends the process
 // with a message naming `what`. So a deadlock fails in well under a second, while a slow but
-// healthy run may take as long as it needs (up to 2 * hang_limit in all).
+// healthy run may take as long as it needs (up to kBackstop in all).
 // (Written here rather than in tests/support: only this topic needs a stall detector.)
 template <class Body>
 void run_watching_progress(int threads, const std::atomic<std::int64_t>& progress, Body body,
@@ -94,7 +97,7 @@ void run_watching_progress(int threads, const std::atomic<std::int64_t>& progres
         fail_hung(fmt::format("{} (no progress at all for the last {} ms: every thread is waiting "
                               "for a lock another one holds)", what, kStall.count()), kStall);
       }
-      if (now - started > 2 * hang_limit) fail_hung(what, 2 * hang_limit);
+      if (now - started > kBackstop) fail_hung(what, kBackstop);
     }
   }
   for (auto& worker : workers) worker.join();

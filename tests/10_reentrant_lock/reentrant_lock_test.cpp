@@ -20,6 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using wb::reentrant_lock;
+using wb::test::linger;
 using wb::test::background_call;
 using wb::test::call_in_background;
 using wb::test::run_concurrently;
@@ -42,14 +43,6 @@ std::string unlock_refusal_problem(reentrant_lock& lock) {
     return fmt::format("it threw something other than std::system_error: {}", e.what());
   }
   return "it returned normally instead of throwing";
-}
-
-// Stays busy for a moment without giving up the processor. (A yield can cost a whole time
-// slice on a loaded machine, which would make a thread inside a critical section crawl.)
-void linger() {
-  const auto until = std::chrono::steady_clock::now() + 5us;
-  while (std::chrono::steady_clock::now() < until) {
-  }
 }
 
 // Whether a thread other than the caller can take the lock right now (it gives it back at once).

@@ -22,6 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using wb::readers_writer_lock;
+using wb::test::linger;
 using wb::test::background_call;
 using wb::test::call_in_background;
 using wb::test::hang_limit;
@@ -64,14 +65,6 @@ bool poll_until(Done done, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(50us);
   }
   return true;
-}
-
-// Stays busy for a moment without giving up the processor. (A yield can cost a whole time
-// slice on a loaded machine, which would make a thread inside a critical section crawl.)
-void linger() {
-  const auto until = std::chrono::steady_clock::now() + 5us;
-  while (std::chrono::steady_clock::now() < until) {
-  }
 }
 
 // What happened when a thread called `release` on a lock not held in that mode, in words (""

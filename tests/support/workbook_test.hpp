@@ -34,6 +34,15 @@ using milliseconds = std::chrono::milliseconds;
 // Generous: ThreadSanitizer makes code 5-15x slower and CI machines have two cores.
 inline constexpr milliseconds hang_limit = 5s;
 
+// Stays busy for `duration` without giving up the processor, e.g. inside a critical section so
+// that another thread overlaps it. (A yield can cost a whole time slice on a loaded machine,
+// which would make a thread inside a critical section crawl.)
+inline void linger(std::chrono::microseconds duration = std::chrono::microseconds(5)) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // Prints why the test is giving up and ends the process with a failure. Used when a thread we
 // started cannot be joined (it is blocked forever), so the test cannot return normally.
 [[noreturn]] void fail_hung(std::string_view what, milliseconds limit);
